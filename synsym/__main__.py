@@ -1,0 +1,5 @@
+import sys
+
+from synsym.cli import main
+
+sys.exit(main())

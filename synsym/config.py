@@ -47,10 +47,10 @@ class GenerationConfig(BaseModel):
         default_factory=dict, description="extra or overriding style descriptions: style name -> guide for the LM"
     )
     expansion: bool = Field(default=True, description="expand symptoms into sub-concepts; off uses the bare symptom and definition")
-    sub_concepts_per_symptom: int = Field(default=3, ge=1, le=64)
+    sub_concepts_per_symptom: int = Field(default=2, ge=1, le=64)
     posts_per_unit: int = Field(default=2, ge=1, le=20, description="posts requested per expression or composition call")
     composition: bool = Field(default=True, description="write multi-symptom posts")
-    combinations: int = Field(default=12, ge=0, description="number of multi-symptom combinations")
+    combinations: int = Field(default=10, ge=0, description="number of multi-symptom combinations")
     combination_source: Literal["prior", "lm", "uniform"] = Field(default="prior")
     judge: bool = Field(default=True, description="score posts with the LLM judge and drop weak ones")
     threshold: int = Field(default=DEFAULT_THRESHOLD, ge=0, le=5, description="minimum judge score (0-5) every label of a kept post needs")

@@ -10,6 +10,7 @@ nothing is lost or written twice.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
@@ -257,7 +258,9 @@ class Runner:
             else:
                 executor = ThreadPoolExecutor(max_workers=self.threads)
                 try:
-                    futures = [executor.submit(self._attempt, unit) for unit in pending]
+                    # Each unit runs in a copy of the caller's context, so DSPy settings set by the
+                    # caller (such as the trace that optimisers collect) reach the worker threads.
+                    futures = [executor.submit(contextvars.copy_context().run, self._attempt, unit) for unit in pending]
                     for future in as_completed(futures):
                         self._accept(future.result(), on_record)
                 finally:

@@ -43,7 +43,9 @@ class ExpandSymptom(dspy.Signature):
     Each sub-concept is a different, concrete way the symptom shows up in a person's
     thoughts, feelings, body or behaviour, specific enough that someone could describe it
     in one sentence about their own life. Cover different facets and severities; do not
-    repeat a facet in other words, and do not drift into other symptoms.
+    repeat a facet in other words. Every sub-concept is a form of this symptom itself:
+    never another symptom from the same disorder and never a diagnosis (such as
+    depression or anxiety).
     """
 
     symptom: str = dspy.InputField(desc="the symptom's label name")
@@ -75,7 +77,8 @@ class ComposePosts(dspy.Signature):
     Rules for every post: first person; two to four sentences, at most 70 words; every listed symptom is
     clearly present and blended into the same situation rather than listed one by one;
     no symptom outside the list; literal wording with no metaphors; it follows the style
-    guide; posts differ from each other in situation and wording.
+    guide; posts differ from each other in situation and wording. Do not name the
+    symptoms or their labels, do not list them, and do not ask for advice.
     """
 
     symptoms: list[SymptomBrief] = dspy.InputField(desc="the symptoms that every post must show")

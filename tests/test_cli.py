@@ -9,7 +9,7 @@ def test_generate_help_gives_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["generate", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for expected in ("sub-concepts per symptom (default: 3)", "posts per sub-concept and style", "(default: 12)",
+    for expected in ("sub-concepts per symptom (default: 2)", "posts per sub-concept and style", "(default: 10)",
                      "minimum judge score, 0-5", "(default: 3)", "random seed"):
         assert expected in text
 

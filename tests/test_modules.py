@@ -1,7 +1,7 @@
 import dspy
 import pytest
 
-from conftest import dummy_lm
+from scripted import dummy_lm
 from synsym.modules import SynSymProgram, align_scores, program_fingerprint
 from synsym.signatures import SubConcept, SymptomScore
 

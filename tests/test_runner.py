@@ -8,7 +8,7 @@ import textwrap
 import datasets
 import pytest
 
-from conftest import REPO_ROOT, dummy_lm, scripted_answers
+from scripted import REPO_ROOT, dummy_lm, scripted_answers
 from synsym.config import ConfigError, GenerationConfig
 from synsym.modules import SynSymProgram
 from synsym.runner import FolderStore, MemoryStore, run_generation, unit_seed
@@ -163,7 +163,7 @@ def test_kill_9_mid_run_resumes(small_config, taxonomy, tmp_path):
     script = textwrap.dedent(f"""
         import json, os, signal, sys
         sys.path.insert(0, {str(REPO_ROOT / 'tests')!r})
-        from conftest import dummy_lm
+        from scripted import dummy_lm
         from synsym.config import GenerationConfig
         from synsym.modules import SynSymProgram
         from synsym.runner import FolderStore, run_generation
@@ -276,3 +276,19 @@ def test_card_has_content_warning_and_counts(small_config, taxonomy, tmp_path):
     assert "suicidal ideation" in card
     assert "| Depressed_Mood | 4 | 4 |" in card
     assert "arXiv 2603.21529" in card
+
+
+def test_threads_run_remote_units_in_parallel(small_config, taxonomy, tmp_path):
+    config = small_config.model_copy(update={"threads": 4, "sub_concepts_per_symptom": 1, "composition": False, "judge": False})
+    answers = {}
+    for name in config.symptoms:
+        answers[f"## sub_concept ## ]]\nfacet-{name}"] = {"posts": [f"I write about {name}.", f"I also write about {name}."]}
+    for name in config.symptoms:
+        answers[f"## symptom ## ]]\n{name}\n"] = {"sub_concepts": [{"name": f"facet-{name}", "description": "one facet"}]}
+    lm = dummy_lm(answers)
+    data = run_generation(SynSymProgram(), config, FolderStore(config.output), lm=lm, lm_name="dummy", is_local=False, show_progress=False)
+    # 4 symptoms x (1 expansion + 2 styles); both styles of a symptom get the same scripted posts.
+    assert len(lm.history) == 12
+    assert len(data.rows) == 8
+    assert data.usage["duplicates_removed"] == 8
+    assert {row["target_symptom"] for row in data.rows} == set(config.symptoms)

@@ -56,6 +56,17 @@ def _unique_texts(texts: list[str], limit: int) -> list[str]:
     return kept[:limit]
 
 
+class EmptyOutputError(ValueError):
+    """An LM answer that parsed but left nothing usable (no posts or no sub-concepts)."""
+
+
+def _require_items(items: list, what: str) -> list:
+    # An empty answer counts as a failed attempt, so the runner retries with a new rollout id.
+    if not items:
+        raise EmptyOutputError(f"the LM returned no usable {what}")
+    return items
+
+
 def _call_config(rollout_id: int | None) -> dict:
     # rollout_id keeps DSPy's cache from returning one cached answer for identical
     # prompts; the same value seeds the local sampler so that a rerun is reproducible.
@@ -86,7 +97,7 @@ class SymptomExpander(dspy.Module):
                 continue
             seen.add(name.lower())
             concepts.append(SubConcept(name=name, description=normalize_text(concept.description)))
-        return concepts[:count]
+        return _require_items(concepts[:count], "sub-concepts")
 
 
 class ExpressionWriter(dspy.Module):
@@ -105,7 +116,7 @@ class ExpressionWriter(dspy.Module):
             count=count,
             config=_call_config(rollout_id),
         )
-        return _unique_texts(prediction.posts, count)
+        return _require_items(_unique_texts(prediction.posts, count), "posts")
 
 
 class PostComposer(dspy.Module):
@@ -118,7 +129,7 @@ class PostComposer(dspy.Module):
     def forward(self, symptoms: list[Symptom], style: str, style_guide: str, count: int, rollout_id: int | None = None) -> list[str]:
         briefs = [SymptomBrief(name=symptom.name, definition=symptom.definition) for symptom in symptoms]
         prediction = self.predict(symptoms=briefs, style=style_text(style, style_guide), count=count, config=_call_config(rollout_id))
-        return _unique_texts(prediction.posts, count)
+        return _require_items(_unique_texts(prediction.posts, count), "posts")
 
 
 class PostJudge(dspy.Module):

@@ -95,5 +95,7 @@ def test_bound_schema_limits_strings_and_arrays():
     bounded = bound_schema(schema, max_chars=100, max_items=4)
     assert bounded["properties"]["posts"]["maxItems"] == 4
     assert bounded["properties"]["posts"]["items"]["maxLength"] == 100
+    assert bounded["properties"]["posts"]["minItems"] == 1
+    assert bounded["properties"]["posts"]["items"]["minLength"] == 1
     assert "maxLength" not in bounded["properties"]["score"]
     assert "maxItems" not in schema["properties"]["posts"]

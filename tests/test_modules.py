@@ -2,7 +2,7 @@ import dspy
 import pytest
 
 from scripted import dummy_lm
-from synsym.modules import SynSymProgram, align_scores, program_fingerprint
+from synsym.modules import EmptyOutputError, SynSymProgram, align_scores, program_fingerprint
 from synsym.signatures import SubConcept, SymptomScore
 
 
@@ -117,3 +117,15 @@ def test_fingerprint_follows_instructions(program):
     program.writer.predict.signature = program.writer.predict.signature.with_instructions("Write posts.")
     assert program_fingerprint(program) != before
     assert program_fingerprint(SynSymProgram()) == before
+
+
+def test_writer_with_no_usable_post_raises(program, taxonomy):
+    answers = [{"posts": ["", "  "]}]
+    with pytest.raises(EmptyOutputError, match="no usable posts"):
+        run_with(answers, lambda: program.writer(
+            taxonomy.symptom("Sleep_disturbance"), SubConcept(name="naps", description=""), "clinical", "plain", 2))
+
+
+def test_expander_with_no_sub_concepts_raises(program, taxonomy):
+    with pytest.raises(EmptyOutputError, match="no usable sub-concepts"):
+        run_with([{"sub_concepts": []}], lambda: program.expander(taxonomy.symptom("Pessimism"), 2))

@@ -59,7 +59,7 @@ def _schema_of(response_format: Any) -> dict | None:
 
 
 def bound_schema(schema: dict, max_chars: int, max_items: int) -> dict:
-    """Return a copy of a JSON schema with a maximum length on strings and arrays.
+    """Return a copy of a JSON schema whose strings and arrays are neither empty nor unbounded.
 
     Under a grammar, a small model that loses its way fills a string until `max_tokens`
     and the JSON is cut off; the bounds make it close the string and the object instead.
@@ -70,8 +70,10 @@ def bound_schema(schema: dict, max_chars: int, max_items: int) -> dict:
         return schema
     bounded = {key: bound_schema(value, max_chars, max_items) for key, value in schema.items()}
     if bounded.get("type") == "string" and "enum" not in bounded:
+        bounded.setdefault("minLength", 1)
         bounded.setdefault("maxLength", max_chars)
     if bounded.get("type") == "array":
+        bounded.setdefault("minItems", 1)
         bounded.setdefault("maxItems", max_items)
     return bounded
 

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -24,14 +25,16 @@ TINY_RUN = [
 ]
 
 
-def run_cli(arguments):
-    return subprocess.run([sys.executable, "-m", "synsym", *arguments], capture_output=True, text=True, timeout=1200)
+def run_cli(arguments, cache_dir):
+    # A private DSPy cache, so that answers cached by earlier runs on this machine cannot stand in for LM calls.
+    environment = {**os.environ, "DSPY_CACHEDIR": str(cache_dir)}
+    return subprocess.run([sys.executable, "-m", "synsym", *arguments], capture_output=True, text=True, timeout=1200, env=environment)
 
 
 @requires_smollm2
 def test_generate_tiny_run_with_smollm2(tmp_path):
     folder = tmp_path / "run"
-    completed = run_cli(["generate", *TINY_RUN, "--output", str(folder)])
+    completed = run_cli(["generate", *TINY_RUN, "--output", str(folder)], tmp_path / "cache")
     assert completed.returncode == 0, completed.stderr[-3000:]
 
     usage = json.loads((folder / "usage.json").read_text())
@@ -55,7 +58,7 @@ def test_generate_tiny_run_with_smollm2(tmp_path):
     assert "Content warning" in (folder / "README.md").read_text()
 
     # The same command again resumes a finished run: no LM call, same data.
-    again = run_cli(["generate", *TINY_RUN, "--output", str(folder)])
+    again = run_cli(["generate", *TINY_RUN, "--output", str(folder)], tmp_path / "cache")
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((folder / "usage.json").read_text())["calls"] == usage["calls"]
     assert (folder / "data.jsonl").read_text().splitlines() == [json.dumps(row, ensure_ascii=False) for row in rows]
@@ -73,7 +76,7 @@ def _qwen_installed() -> bool:
 def test_generate_one_symptom_with_embedded_model(tmp_path):
     folder = tmp_path / "run"
     completed = run_cli(["generate", "--symptoms", "Sleep_disturbance,Depressed_Mood", "--sub-concepts", "1", "--styles", "clinical",
-                         "--combinations", "1", "--no-progress", "--output", str(folder)])
+                         "--combinations", "1", "--no-progress", "--output", str(folder)], tmp_path / "cache")
     assert completed.returncode == 0, completed.stderr[-3000:]
     rows = [json.loads(line) for line in (folder / "data.jsonl").read_text().splitlines()]
     assert rows, (folder / "rejects.jsonl").read_text()

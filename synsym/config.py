@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from synsym.settings_files import format_validation_error
+
 DEFAULT_THRESHOLD = 3
 
 # Settings that may change when a run folder is resumed.
@@ -73,11 +75,7 @@ class GenerationConfig(BaseModel):
 
 def format_config_error(error: ValidationError, source: str) -> str:
     """Render a Pydantic error as lines that name each invalid setting and its value."""
-    lines = [f"invalid generation settings in {source}:"]
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"  {location}: {item['msg']} (value: {item.get('input')!r})")
-    return "\n".join(lines)
+    return format_validation_error(error, f"invalid generation settings in {source}:")
 
 
 def load_config(path: str | Path) -> GenerationConfig:

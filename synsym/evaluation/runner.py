@@ -30,6 +30,7 @@ from synsym.evaluation.classifiers import CLASSIFIERS, classifier_parameters
 from synsym.evaluation.data import LabelledSet, load_labelled_set, map_to_view
 from synsym.evaluation.metrics import LabelPolicy
 from synsym.evaluation.regimes import REGIMES, RegimeSettings, run_regimes
+from synsym.settings_files import format_validation_error, read_toml
 
 logger = logging.getLogger(__name__)
 
@@ -137,18 +138,7 @@ def load_recipe(path: str | Path) -> EvaluationConfig:
     Raises:
         EvaluationError: the file is missing, is not valid TOML, or has an invalid field.
     """
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
-    path = Path(path)
-    if not path.is_file():
-        raise EvaluationError(f"recipe {path} not found; pass the path of a TOML file such as eval/recipes/tfidf.toml")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise EvaluationError(f"recipe {path} is not valid TOML: {error}") from None
+    data = read_toml(path, EvaluationError, "recipe", "eval/recipes/tfidf.toml")
     return parse_config(data, source=str(path))
 
 
@@ -157,11 +147,7 @@ def parse_config(data: dict[str, object], source: str = "<settings>") -> Evaluat
     try:
         return EvaluationConfig.model_validate(data)
     except ValidationError as error:
-        lines = [f"invalid evaluation settings in {source}:"]
-        for item in error.errors():
-            location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-            lines.append(f"  {location}: {item['msg']} (value: {item.get('input')!r})")
-        raise EvaluationError("\n".join(lines)) from None
+        raise EvaluationError(format_validation_error(error, f"invalid evaluation settings in {source}:")) from None
 
 
 def load_set(spec: str | LabelledSet, config: EvaluationConfig) -> LabelledSet:

@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from synsym.config import DEFAULT_THRESHOLD
+from synsym.settings_files import format_validation_error, read_toml
 
 logger = logging.getLogger(__name__)
 
@@ -245,21 +246,12 @@ class Recipe(_Table):
         return Path(self.output_dir) / f"{self.name}.manifest.json"
 
 
-def format_recipe_error(error: ValidationError, source: str) -> str:
-    """Render a Pydantic error as lines that name each invalid field and its value."""
-    lines = [f"invalid optimisation recipe {source}:"]
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"  {location}: {item['msg']} (value: {item.get('input')!r})")
-    return "\n".join(lines)
-
-
 def parse_recipe(data: dict[str, object], source: str = "<settings>") -> Recipe:
     """Validate a recipe mapping, raising RecipeError that lists each invalid field."""
     try:
         return Recipe.model_validate(data)
     except ValidationError as error:
-        raise RecipeError(format_recipe_error(error, source)) from None
+        raise RecipeError(format_validation_error(error, f"invalid optimisation recipe {source}:")) from None
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -268,13 +260,5 @@ def load_recipe(path: str | Path) -> Recipe:
     Raises:
         RecipeError: the file is missing, is not valid TOML, or has an invalid field.
     """
-    import tomllib
-
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"recipe {path} not found; pass the path of a TOML file such as optimizers/mipro-local.toml")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise RecipeError(f"recipe {path} is not valid TOML: {error}") from None
+    data = read_toml(path, RecipeError, "recipe", "optimizers/mipro-local.toml")
     return parse_recipe(data, source=str(path))

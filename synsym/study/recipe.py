@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from synsym.config import GenerationConfig
 from synsym.evaluation.data import Format
 from synsym.evaluation.metrics import LabelPolicy
+from synsym.settings_files import format_validation_error, read_toml
 
 logger = logging.getLogger(__name__)
 
@@ -220,16 +221,6 @@ class Cell:
         return json.dumps(self.config.generation_fields(), sort_keys=True, default=str)
 
 
-def format_validation_error(error: ValidationError, source: str) -> str:
-    """Render a Pydantic error as one line per invalid field, with its value."""
-    lines = [f"invalid study recipe {source}:"]
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"  {location}: {message} (value: {item.get('input')!r})")
-    return "\n".join(lines)
-
-
 def parse_recipe(data: dict[str, Any], source: str = "<settings>") -> StudyRecipe:
     """Validate a recipe mapping and every cell's generation settings.
 
@@ -240,7 +231,7 @@ def parse_recipe(data: dict[str, Any], source: str = "<settings>") -> StudyRecip
     try:
         recipe = StudyRecipe.model_validate(data)
     except ValidationError as error:
-        raise StudyError(format_validation_error(error, source)) from None
+        raise StudyError(format_validation_error(error, f"invalid study recipe {source}:")) from None
     plan_cells(recipe, "study", source=source)
     return recipe
 
@@ -251,15 +242,8 @@ def load_recipe(path: str | Path) -> StudyRecipe:
     Raises:
         StudyError: the file is missing, is not valid TOML, or has an invalid field.
     """
-    import tomllib
-
     path = Path(path)
-    if not path.is_file():
-        raise StudyError(f"study recipe {path} not found; pass the path of a TOML file such as eval/studies/ablation.toml")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise StudyError(f"study recipe {path} is not valid TOML: {error}") from None
+    data = read_toml(path, StudyError, "study recipe", "eval/studies/ablation.toml")
     recipe = parse_recipe(data, source=str(path))
     updates = {}
     if recipe.name is None:

@@ -89,7 +89,7 @@ class FolderStore:
             if changed and self.units_path.exists():
                 details = ", ".join(f"{key}: {previous_fields.get(key)!r} -> {current.get(key)!r}" for key in changed)
                 raise ConfigError(
-                    f"run folder {self.folder} holds a run with other settings ({details}); resume it with the same "
+                    f"run folder {self.folder} contains a run with other settings ({details}); resume it with the same "
                     "settings (`synsym generate --config " + str(config_path) + "`) or choose another --output folder"
                 )
         payload = {"synsym_version": __version__, **config.model_dump()}

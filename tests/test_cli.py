@@ -24,7 +24,8 @@ def test_invalid_threshold_names_setting(tmp_path, capsys):
     code = main(["generate", "--threshold", "9", "--output", str(tmp_path / "run")])
     assert code == 2
     err = capsys.readouterr().err
-    assert "threshold" in err and "9" in err
+    assert "threshold" in err
+    assert "9" in err
 
 
 def test_config_file_with_unknown_field_is_rejected(tmp_path, capsys):

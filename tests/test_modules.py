@@ -64,7 +64,8 @@ def test_composer_lists_every_symptom(program, taxonomy):
     posts, lm = run_with([{"posts": ["I feel low and lie awake."]}], lambda: program.composer(members, "colloquial", "casual", 1))
     prompt = lm.history[-1]["messages"][-1]["content"]
     assert posts == ["I feel low and lie awake."]
-    assert "Depressed_Mood" in prompt and "Sleep_disturbance" in prompt
+    assert "Depressed_Mood" in prompt
+    assert "Sleep_disturbance" in prompt
 
 
 def test_judge_returns_score_per_label(program, taxonomy):

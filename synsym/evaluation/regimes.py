@@ -4,7 +4,7 @@
 - `real`: train on the real training posts only (the baseline a generated set should help).
 - `synthetic_then_real`: first the generated posts, then the real training posts.
   For `finetune`, the model trained on the generated posts is fine-tuned further on the
-  real training posts (`continue_fit`), as in the SynSym paper. The linear classifiers
+  real training posts (`continue_fit`), as in the SynSym paper (Kang et al., KDD 2026). The linear classifiers
   (`tfidf`, `embedding`) have no cheap equivalent of continued training, so they train
   once on the union of both sets with each real post weighted `real_weight` (by default
   max(1, n_synthetic / n_real), so the real posts carry at least as much total weight as

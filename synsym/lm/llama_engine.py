@@ -2,9 +2,13 @@
 
 DSPy 3.4 accepts a custom engine object (`dspy.LM(model, engine=...)`) that implements
 `complete(Request) -> Response`. DSPy keeps its cache, retries and adapters; the engine
-only turns one canonical request into one chat completion. When the adapter asks for a
-JSON schema (DSPy's JSONAdapter does when the engine declares `supports_response_schema`),
-the schema becomes a llama.cpp grammar, so even a small model returns parseable output.
+only turns one canonical request into one chat completion.
+
+Grammar-constrained decoding is optional (`constrain`). It guarantees parseable JSON, but
+llama-cpp-python applies the grammar over the whole vocabulary (151k tokens for Qwen2.5)
+at every step. Measured on 2 CPU cores, a JSON-schema grammar cut generation from about
+16 to about 4 tokens per second. The default is therefore unconstrained decoding: DSPy's
+JSONAdapter repairs and validates the JSON, and the runner retries a unit that fails.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def prepare_work_dir(recipe: Recipe, fresh: bool) -> Path:
         changed = sorted(key for key in set(previous) | set(current) if previous.get(key) != current.get(key))
         if changed:
             raise RecipeError(
-                f"optimisation folder {work_dir} holds a run with other settings ({', '.join(changed)} differ); "
+                f"optimisation folder {work_dir} contains a run with other settings ({', '.join(changed)} differ); "
                 "resume it with the same recipe, pass --fresh to start over, or set another work_dir"
             )
         logger.info("resuming the optimisation in %s", work_dir)
@@ -257,7 +257,7 @@ def run_optimization(
         on_progress: Called with each progress event (see `OptimizationProgress`).
 
     Raises:
-        RecipeError: the optimisation folder holds a run with other settings.
+        RecipeError: the optimisation folder contains a run with other settings.
         synsym.programs.ProgramLoadError: the recipe's starting program cannot be loaded.
     """
     started = time.perf_counter()

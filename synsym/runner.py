@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dspy
+from dspy.utils.exceptions import LMAuthError, LMBillingError, LMConfigurationError
 from dspy.utils.usage_tracker import track_usage
 
 from synsym import __version__
@@ -36,6 +37,14 @@ from synsym.taxonomy import Taxonomy, load_taxonomy
 logger = logging.getLogger(__name__)
 
 STAGES = ("expand", "propose", "express", "compose", "judge")
+
+# LM errors that no retry can fix: a missing or rejected key, an exhausted quota, a
+# provider that is not set up. The run stops at the first one instead of failing every unit.
+FATAL_LM_ERRORS = (LMConfigurationError, LMAuthError, LMBillingError)
+
+
+class LMSetupError(ConfigError):
+    """The LM rejected a call for a reason that retrying cannot fix."""
 
 
 @dataclass
@@ -141,6 +150,22 @@ def post_id(text: str) -> str:
     return hashlib.sha1(normalize_text(text).lower().encode()).hexdigest()[:16]
 
 
+# A post needs at least this many words to be prose. Small models under a JSON grammar
+# sometimes return a fragment such as "{" or "My" as a post, and a weak judge may keep it.
+MIN_POST_WORDS = 4
+
+
+def malformed_reason(text: str) -> str | None:
+    """Return why `text` is not a usable post (a fragment or leaked JSON), or None if it is one."""
+    stripped = normalize_text(text)
+    if stripped[:1] in ("{", "["):
+        return "starts with JSON syntax"
+    words = len(stripped.split())
+    if words < MIN_POST_WORDS:
+        return f"{words} word(s), fewer than {MIN_POST_WORDS}"
+    return None
+
+
 class Progress:
     """A per-stage progress bar with posts, kept, rejected, tokens and elapsed time."""
 
@@ -212,6 +237,12 @@ class Runner:
                                 completion_tokens += int(entry.get("completion_tokens") or 0)
                 status = "ok"
                 break
+            except FATAL_LM_ERRORS as exc:
+                raise LMSetupError(
+                    f"the LM cannot be used ({type(exc).__name__}): {str(exc).strip()}\n"
+                    "Finished units are kept. Fix the LM settings (API key variable, --api-base, "
+                    "model name) and rerun the same command."
+                ) from exc
             except Exception as exc:  # noqa: BLE001 - one bad unit must not end the run
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 logger.warning("unit %s attempt %d/%d failed: %s", unit.id, attempt, self.config.max_attempts, error.splitlines()[0])
@@ -391,7 +422,8 @@ def run_generation(
             else:
                 runner.progress.rejected += 1
 
-        runner.run_stage("judge", [judge_unit(post) for post in candidates], count_verdict)
+        usable = [post for post in candidates if malformed_reason(post["text"]) is None]
+        runner.run_stage("judge", [judge_unit(post) for post in usable], count_verdict)
 
     data = _build_data(runner, config, taxonomy, candidates, duplicates, program_fingerprint(program), time.perf_counter() - started)
     store.finish(data, config)
@@ -470,6 +502,10 @@ def _build_data(runner: Runner, config: GenerationConfig, taxonomy: Taxonomy, ca
     rejects: list[dict] = []
     for post in candidates:
         row = {**post, "judge_scores": [], "min_judge_score": None, "lm": runner.lm_name, "program_fingerprint": fingerprint, "seed": config.seed}
+        problem = malformed_reason(post["text"])
+        if problem is not None:
+            rejects.append({**row, "reject_reason": f"malformed: {problem}"})
+            continue
         if config.judge:
             record = runner.records.get(f"judge:{post['id']}")
             if record is None or record["status"] != "ok":

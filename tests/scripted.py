@@ -20,6 +20,7 @@ def scripted_answers(
     weak: frozenset[str] = frozenset(),
     duplicate_first: bool = False,
     failed_expansions: frozenset[str] = frozenset(),
+    fragments: tuple[str, ...] = (),
 ) -> list[dict]:
     """Build the DummyLM answers a run makes, in the order the runner asks for them.
 
@@ -27,6 +28,8 @@ def scripted_answers(
     all others get 4. With `duplicate_first`, the second expression unit repeats the first
     unit's first post, to exercise duplicate removal. Symptoms in `failed_expansions` get
     an unparseable expansion answer for every attempt, and so no expression units.
+    `fragments` replace the first posts of the first expression unit; they are not judged,
+    as the runner rejects them as malformed before judging.
     """
     symptoms = [name for name in taxonomy.labels if config.symptoms is None or name in config.symptoms]
     answers: list[dict] = []
@@ -51,6 +54,8 @@ def scripted_answers(
                 if duplicate_first and first_post is not None and len(answers) == (len(symptoms) if config.expansion else 0) + 1:
                     batch[0] = first_post
                 first_post = first_post or batch[0]
+                if fragments and not posts:
+                    batch[: len(fragments)] = fragments
                 answers.append({"posts": batch})
                 posts.extend((text, [name]) for text in batch)
 
@@ -66,6 +71,8 @@ def scripted_answers(
             if text.lower() in seen:
                 continue
             seen.add(text.lower())
+            if text in fragments:
+                continue
             score = 1 if any(word in text for word in weak) else 4
             answers.append({"scores": [{"symptom": label, "score": score, "reason": "scripted"} for label in labels]})
     return answers

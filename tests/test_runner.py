@@ -6,12 +6,16 @@ import sys
 import textwrap
 
 import datasets
+import dspy
 import pytest
 
 from scripted import REPO_ROOT, dummy_lm, scripted_answers
 from synsym.config import ConfigError, GenerationConfig
 from synsym.modules import SynSymProgram
-from synsym.runner import FolderStore, MemoryStore, run_generation, unit_seed
+from dspy.utils.dummies import DummyLM
+from dspy.utils.exceptions import LMAuthError
+
+from synsym.runner import FolderStore, LMSetupError, MemoryStore, run_generation, unit_seed
 
 
 def generate(config, answers, store=None):
@@ -74,6 +78,17 @@ def test_judge_off_keeps_everything(small_config, taxonomy):
     assert all(row["min_judge_score"] is None for row in data.rows)
 
 
+def test_fragment_posts_rejected_unjudged(small_config, taxonomy, tmp_path):
+    answers = scripted_answers(small_config, taxonomy, fragments=("{", "My"))
+    data, lm = generate(small_config, answers)
+    assert len(lm.history) == len(answers)
+    rejects = read_jsonl(tmp_path / "run" / "rejects.jsonl")
+    assert [reject["text"] for reject in rejects] == ["{", "My"]
+    assert rejects[0]["reject_reason"] == "malformed: starts with JSON syntax"
+    assert rejects[1]["reject_reason"] == "malformed: 1 word(s), fewer than 4"
+    assert len(data.rows) == 34
+
+
 def test_exact_duplicates_are_removed_and_counted(small_config, taxonomy, tmp_path):
     data, _ = generate(small_config, scripted_answers(small_config, taxonomy, duplicate_first=True))
     texts = [row["text"] for row in data.rows]
@@ -106,6 +121,36 @@ def test_rerun_retries_failed_unit(small_config, taxonomy, tmp_path):
     assert len(lm.history) == len(retry)
     assert len(data.rows) == 36
     assert json.loads((tmp_path / "run" / "usage.json").read_text())["failed_units"] == 0
+
+
+class KeyRejectingLM(DummyLM):
+    """Replies to the first `good_calls` calls, then fails as a provider does when it rejects the API key."""
+
+    def __init__(self, answers, good_calls):
+        super().__init__(answers, adapter=dspy.JSONAdapter())
+        self.good_calls = good_calls
+        self.calls = 0
+
+    def forward(self, prompt=None, messages=None, **kwargs):
+        self.calls += 1
+        if self.calls > self.good_calls:
+            raise LMAuthError("invalid API key", model="dummy")
+        return super().forward(prompt=prompt, messages=messages, **kwargs)
+
+
+def test_rejected_key_stops_run_keeps_units(small_config, taxonomy, tmp_path):
+    answers = scripted_answers(small_config, taxonomy)
+    lm = KeyRejectingLM(answers, good_calls=3)
+    with pytest.raises(LMSetupError, match="invalid API key") as error:
+        run_generation(SynSymProgram(), small_config, FolderStore(small_config.output), lm=lm, lm_name="dummy", is_local=True, show_progress=False)
+    assert "--api-base" in str(error.value)
+    # A call that cannot succeed is not retried: three calls succeed, the fourth is rejected.
+    assert lm.calls == 4
+    assert len(read_jsonl(tmp_path / "run" / "units.jsonl")) == 3
+
+    data, rerun_lm = generate(small_config, answers[3:])
+    assert len(rerun_lm.history) == len(answers) - 3
+    assert len(data.rows) == 36
 
 
 class InterruptingStore(FolderStore):

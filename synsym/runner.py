@@ -44,7 +44,7 @@ FATAL_LM_ERRORS = (LMConfigurationError, LMAuthError, LMBillingError)
 
 
 class LMSetupError(ConfigError):
-    """The LM rejected a call for a reason that retrying cannot fix."""
+    """An LM failure that retrying cannot fix, such as a missing or rejected API key."""
 
 
 @dataclass
@@ -239,7 +239,8 @@ class Runner:
                 break
             except FATAL_LM_ERRORS as exc:
                 raise LMSetupError(
-                    f"the LM cannot be used ({type(exc).__name__}): {str(exc).strip()}\n"
+                    "LM call failed with an error that retrying cannot fix "
+                    f"({type(exc).__name__}): {str(exc).strip()}\n"
                     "Finished units are kept. Fix the LM settings (API key variable, --api-base, "
                     "model name) and rerun the same command."
                 ) from exc

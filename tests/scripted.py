@@ -28,8 +28,8 @@ def scripted_answers(
     all others get 4. With `duplicate_first`, the second expression unit repeats the first
     unit's first post, to exercise duplicate removal. Symptoms in `failed_expansions` get
     an unparseable expansion answer for every attempt, and so no expression units.
-    `fragments` replace the first posts of the first expression unit; they are not judged,
-    as the runner rejects them as malformed before judging.
+    `fragments` replace the first posts of the first expression unit. They get no judge
+    answer, because the runner rejects them as malformed before judging.
     """
     symptoms = [name for name in taxonomy.labels if config.symptoms is None or name in config.symptoms]
     answers: list[dict] = []

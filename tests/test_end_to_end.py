@@ -56,7 +56,7 @@ def test_generate_tiny_run_with_smollm2(tmp_path):
         assert reject["reject_reason"]
 
     # SmolLM2-135M often writes fragments that the runner rejects as malformed, so the run
-    # may keep no post. `datasets` cannot load an empty Parquet file; pyarrow can.
+    # may keep no post. `datasets` cannot load an empty Parquet file, but pyarrow can.
     assert pq.read_table(folder / "data.parquet").num_rows == len(rows)
     if rows:
         loaded = datasets.load_dataset("parquet", data_files=str(folder / "data.parquet"), split="train")

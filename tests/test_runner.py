@@ -8,13 +8,12 @@ import textwrap
 import datasets
 import dspy
 import pytest
+from dspy.utils.dummies import DummyLM
+from dspy.utils.exceptions import LMAuthError
 
 from scripted import REPO_ROOT, dummy_lm, scripted_answers
 from synsym.config import ConfigError, GenerationConfig
 from synsym.modules import SynSymProgram
-from dspy.utils.dummies import DummyLM
-from dspy.utils.exceptions import LMAuthError
-
 from synsym.runner import FolderStore, LMSetupError, MemoryStore, run_generation, unit_seed
 
 
@@ -124,7 +123,7 @@ def test_rerun_retries_failed_unit(small_config, taxonomy, tmp_path):
 
 
 class KeyRejectingLM(DummyLM):
-    """Replies to the first `good_calls` calls, then fails as a provider does when it rejects the API key."""
+    """A scripted LM that answers `good_calls` calls, then fails as a provider does on a rejected API key."""
 
     def __init__(self, answers, good_calls):
         super().__init__(answers, adapter=dspy.JSONAdapter())

@@ -1,13 +1,14 @@
 """Run one saved program state on several LMs and print what changes (not a test).
 
 Each LM generates the same small run with the same program file, seed and settings, into
-OUTPUT/<n>-<lm>. The script prints, per LM: the program fingerprint (the same prompts give
-the same value), the data fingerprint, LM calls, units that failed after their retries,
-posts kept and rejected, seconds spent in LM calls, and the first kept posts. It also writes the table to
-OUTPUT/compare.md. Finished runs resume, so a rerun costs no LM call.
+OUTPUT/<n>-<lm>. The script prints a table with one row per LM: the program fingerprint
+(the same prompts give the same value), the data fingerprint, LM calls, units that failed
+after their retries, posts kept and rejected, and seconds spent in LM calls. The first kept
+posts of each LM follow. The table also goes to OUTPUT/compare.md. Finished runs resume,
+so a rerun makes no LM call.
 
     python eval/benchmarks/swap_lm.py --program programs/mipro-local-benchmark.json \\
-        --lm local --lm openai/smollm2-135m=http://127.0.0.1:8000/v1
+        --lm local --lm openai/qwen2.5-coder-1.5b-instruct=http://127.0.0.1:8000/v1
 
 An LM is a `synsym generate --lm` value; for a LiteLLM model on a server, append
 `=API_BASE`. A server that needs no key still needs a placeholder such as
@@ -26,7 +27,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from synsym.config import ConfigError, GenerationConfig  # noqa: E402
 from synsym.generation import generate  # noqa: E402
 from synsym.lm import LMSpecError, ModelFileError  # noqa: E402
-from synsym.programs import load_program  # noqa: E402
 
 SMALL_RUN = {
     "symptoms": ["Sleep_disturbance", "Pessimism", "Decreased_energy_tiredness_fatigue"],
@@ -44,20 +44,23 @@ def parse_lm(value: str) -> tuple[str, str | None]:
 
 
 def slug(model: str) -> str:
+    """Return `model` as a folder name: runs of other characters become one hyphen."""
     return re.sub(r"[^A-Za-z0-9.-]+", "-", model).strip("-")
 
 
 def shorten(text: str, limit: int = 220) -> str:
+    """Collapse white space in `text` and cut it to `limit` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def run_one(index: int, value: str, args: argparse.Namespace) -> dict:
+    """Generate the small run with one LM and return its row of the comparison."""
     model, api_base = parse_lm(value)
     config = GenerationConfig(lm=model, api_base=api_base, program=args.program,
                               output=str(Path(args.output) / f"{index}-{slug(model)}"), **SMALL_RUN)
     try:
-        result = generate(config, program=load_program(args.program), n_threads=args.n_threads, show_progress=False)
+        result = generate(config, n_threads=args.n_threads, show_progress=False)
     except (ConfigError, LMSpecError, ModelFileError) as error:
         return {"lm": value, "error": str(error).splitlines()[0]}
     usage = result.data.usage
@@ -75,6 +78,7 @@ def run_one(index: int, value: str, args: argparse.Namespace) -> dict:
 
 
 def render(rows: list[dict], program: str) -> str:
+    """Format the comparison table and the first kept posts as Markdown."""
     lines = [f"Program: `{program}`; run: {SMALL_RUN}", "",
              "| LM | program fingerprint | data fingerprint | LM calls | failed units | kept | rejected | seconds in the LM |",
              "|---|---|---|---|---|---|---|---|"]
